@@ -1,0 +1,108 @@
+"""Command line: argument parsing and wiring only. Every expected failure is a ReconcilerError,
+turned into one line on stderr and an exit code from the single table below."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from reconciler import __version__
+from reconciler.errors import ConfigError, ReconcilerError
+
+# The one table of exit codes (DESIGN section 5).
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_CHANGES = 2
+EXIT_REFUSED = 3
+EXIT_INTERRUPTED = 130
+
+DEFAULT_DIR = "desired-state"
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(exc.summary, file=sys.stderr)
+        return EXIT_ERROR
+    except ReconcilerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="reconciler",
+        description="Declarative GitOps reconciler for Drone CI on Bitbucket Cloud.",
+    )
+    parser.add_argument("--version", action="version", version=f"reconciler {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    validate = commands.add_parser("validate", help="check desired state offline")
+    validate.add_argument("dir", nargs="?", default=DEFAULT_DIR, metavar="DIR")
+    validate.set_defaults(handler=cmd_validate)
+
+    schema = commands.add_parser("schema", help="print the JSON Schema of desired state")
+    schema.set_defaults(handler=cmd_schema)
+
+    sandbox = commands.add_parser("sandbox", help="serve a local Bitbucket + Drone API sandbox")
+    sandbox.add_argument("--listen", default="127.0.0.1:8765", metavar="HOST:PORT")
+    sandbox.add_argument("--seed", default=None, metavar="FILE")
+    sandbox.set_defaults(handler=cmd_sandbox)
+    return parser
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from reconciler.loader import load_desired
+
+    directory = Path(args.dir)
+    state = load_desired(directory)
+    counts = Counter(address.kind.value for address in state.resources)
+    summary = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+    print(f"{directory}: valid ({len(state.repositories)} repositories; {summary})")
+    return EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from reconciler.models.desired import DesiredDocument
+
+    print(json.dumps(DesiredDocument.model_json_schema(), indent=2, sort_keys=True))
+    return EXIT_OK
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from reconciler.sandbox import serve_forever
+
+    host, port = _listen(args.listen)
+    serve_forever(host, port, args.seed)
+    return EXIT_OK
+
+
+def _listen(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ReconcilerError(f"--listen {text!r}: expected HOST:PORT, e.g. 127.0.0.1:8765")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def environ() -> dict[str, str]:
+    return dict(os.environ)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

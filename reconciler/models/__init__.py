@@ -1,0 +1,1 @@
+"""The functional core's data: desired-state schema, normalised resources, live records."""
