@@ -79,9 +79,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from reconciler.models.desired import DesiredDocument
+    from reconciler.models.desired import editor_schema
 
-    print(json.dumps(DesiredDocument.model_json_schema(), indent=2, sort_keys=True))
+    print(json.dumps(editor_schema(), indent=2, sort_keys=True))
     return EXIT_OK
 
 

@@ -245,3 +245,16 @@ class DesiredDocument(_Model):
     policy: Policy = Field(default_factory=Policy)
     defaults: Repository = Field(default_factory=Repository)
     repositories: dict[Slug, Repository | None] = Field(default_factory=dict)
+
+
+def editor_schema() -> dict[str, Any]:
+    """The JSON Schema for editors. An editor checks one file at a time and each file holds only
+    part of the document, so the top level requires nothing; `reconciler validate` checks that
+    `version` and `bitbucket` are present in the whole."""
+    schema = DesiredDocument.model_json_schema()
+    schema.pop("required", None)
+    schema["description"] = (
+        "One file of a reconciler desired-state directory. Files merge into one document; "
+        "run `reconciler validate` to check the whole."
+    )
+    return schema
