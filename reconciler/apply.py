@@ -17,6 +17,10 @@ from reconciler.errors import ReconcilerError
 from reconciler.models.address import Address, Kind
 from reconciler.models.resources import DesiredResource, fingerprint_key
 from reconciler.plan import Action, Change, Plan
+from reconciler.providers.bitbucket import write as bitbucket_write
+from reconciler.providers.bitbucket.client import BitbucketClient
+from reconciler.providers.drone import write as drone_write
+from reconciler.providers.drone.client import DroneClient
 from reconciler.secrets import FingerprintFn, SecretResolver
 
 # Creates and updates run in this order; deletes run in the reverse order, after them.
@@ -91,7 +95,7 @@ class Recorder(Protocol):
 
 
 def execution_order(changes: tuple[Change, ...]) -> list[Change]:
-    """Dependency order: creates/updates by kind, then repairs, then deletes in reverse kind order."""
+    """Dependency order: creates and updates by kind, then repairs, then deletes (reversed)."""
 
     def key(change: Change) -> tuple[int, int, Address]:
         rank = _KIND_ORDER.index(change.address.kind)
@@ -181,3 +185,15 @@ def _values(
         )
     values = resolver.values_for(resource)
     return {name: values[name] for name in change.sensitive}
+
+
+def executor(bitbucket: BitbucketClient, drone: DroneClient) -> Execute:
+    """Route each change to the provider that owns its kind."""
+
+    def execute(change: Change, values: Mapping[str, str]) -> None:
+        if change.address.kind.value.startswith("bitbucket_"):
+            bitbucket_write.execute(bitbucket, change, values)
+        else:
+            drone_write.execute(drone, change, values)
+
+    return execute

@@ -60,6 +60,27 @@ def _parser() -> argparse.ArgumentParser:
     schema = commands.add_parser("schema", help="print the JSON Schema of desired state")
     schema.set_defaults(handler=cmd_schema)
 
+    plan = commands.add_parser("plan", help="read live state and show the changes apply would make")
+    plan.add_argument("dir", nargs="?", default=DEFAULT_DIR, metavar="DIR")
+    plan.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    plan.add_argument("--out", metavar="FILE", help="also write the JSON plan for apply --plan")
+    plan.add_argument("--target", action="append", default=[], metavar="ADDR")
+    plan.add_argument(
+        "--detailed-exitcode", action="store_true", help="exit 2 when there are changes"
+    )
+    plan.set_defaults(handler=cmd_plan)
+
+    apply = commands.add_parser("apply", help="apply the changes (only those a plan shows)")
+    apply.add_argument("dir", nargs="?", default=DEFAULT_DIR, metavar="DIR")
+    apply.add_argument("--plan", metavar="FILE", help="refuse unless live state still matches")
+    apply.add_argument("--auto-approve", action="store_true")
+    apply.add_argument("--allow-deletions", type=int, default=None, metavar="N")
+    apply.add_argument("--target", action="append", default=[], metavar="ADDR")
+    apply.set_defaults(handler=cmd_apply)
+
+    demo = commands.add_parser("demo", help="sandbox + plan + apply + drift + heal, narrated")
+    demo.set_defaults(handler=cmd_demo)
+
     sandbox = commands.add_parser("sandbox", help="serve a local Bitbucket + Drone API sandbox")
     sandbox.add_argument("--listen", default="127.0.0.1:8765", metavar="HOST:PORT")
     sandbox.add_argument("--seed", default=None, metavar="FILE")
@@ -83,6 +104,24 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
     print(json.dumps(editor_schema(), indent=2, sort_keys=True))
     return EXIT_OK
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from reconciler.commands.plan import run_plan
+
+    return run_plan(args, environ())
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    from reconciler.commands.plan import run_apply
+
+    return run_apply(args, environ())
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from reconciler.commands.demo import run_demo
+
+    return run_demo()
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:

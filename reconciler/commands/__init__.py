@@ -1,0 +1,1 @@
+"""Command bodies: each composes loader, pipeline, core and apply for one CLI command."""
