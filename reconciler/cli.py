@@ -76,7 +76,38 @@ def _parser() -> argparse.ArgumentParser:
     apply.add_argument("--auto-approve", action="store_true")
     apply.add_argument("--allow-deletions", type=int, default=None, metavar="N")
     apply.add_argument("--target", action="append", default=[], metavar="ADDR")
+    apply.add_argument(
+        "--allow-protected",
+        action="append",
+        default=[],
+        metavar="ADDR",
+        help="let this plan remove a protected resource (the Drone owner's admin grant or user)",
+    )
     apply.set_defaults(handler=cmd_apply)
+
+    comment = commands.add_parser(
+        "comment", help="post or update the plan comment + build status on a config-repo PR"
+    )
+    comment.add_argument("dir", nargs="?", default=DEFAULT_DIR, metavar="DIR")
+    comment.add_argument("--pr", type=int, required=True, metavar="N")
+    comment.add_argument("--plan", metavar="FILE", help="post this JSON plan instead of planning")
+    comment.add_argument(
+        "--repo", metavar="WORKSPACE/SLUG", help="config repo (default: RECONCILER_CONFIG_REPO)"
+    )
+    comment.set_defaults(handler=cmd_comment)
+
+    serve = commands.add_parser("serve", help="the GitOps loop: PR plans, apply on merge, drift")
+    serve.add_argument("--config-repo", metavar="URL", help="git clone URL of the config repo")
+    serve.add_argument("--repo", metavar="WORKSPACE/SLUG", help="the config repo on Bitbucket")
+    serve.add_argument("--branch", default="main")
+    serve.add_argument("--interval", type=float, default=300.0, metavar="SECONDS")
+    serve.add_argument("--listen", default="127.0.0.1:8080", metavar="HOST:PORT")
+    serve.add_argument("--dir", default=DEFAULT_DIR, metavar="DIR", help="inside the config repo")
+    serve.set_defaults(handler=cmd_serve)
+
+    doctor = commands.add_parser("doctor", help="credential preflight and integration checks")
+    doctor.add_argument("dir", nargs="?", default=DEFAULT_DIR, metavar="DIR")
+    doctor.set_defaults(handler=cmd_doctor)
 
     demo = commands.add_parser("demo", help="sandbox + plan + apply + drift + heal, narrated")
     demo.set_defaults(handler=cmd_demo)
@@ -116,6 +147,24 @@ def cmd_apply(args: argparse.Namespace) -> int:
     from reconciler.commands.plan import run_apply
 
     return run_apply(args, environ())
+
+
+def cmd_comment(args: argparse.Namespace) -> int:
+    from reconciler.commands.comment import run_comment
+
+    return run_comment(args, environ())
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from reconciler.serve import run_serve
+
+    return run_serve(args, environ())
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from reconciler.commands.doctor import run_doctor
+
+    return run_doctor(args, environ())
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

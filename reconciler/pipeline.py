@@ -8,10 +8,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reconciler.models.address import Kind
+from reconciler.models.address import Address, Kind
 from reconciler.models.live import LiveState, OAuthVerification, ReadScope
 from reconciler.models.resources import DesiredResource, DesiredState
-from reconciler.plan import Plan, build_plan
+from reconciler.checks import run_checks
+from reconciler.plan import Plan, build_plan, extend_plan
 from reconciler.providers.bitbucket.client import BitbucketClient
 from reconciler.providers.bitbucket.read import verify_oauth_consumer
 from reconciler.providers.drone.client import DroneClient
@@ -46,6 +47,7 @@ class Planned:
     live: LiveState
     plan: Plan
     seconds: float
+    protected: frozenset[Address] = frozenset()  # policy refuses deleting these (checks)
 
 
 def read_scope(desired: DesiredState) -> ReadScope:
@@ -121,7 +123,14 @@ def make_plan(
         drone_admin=live.identity.drone_admin,
         targets=targets,
     )
-    return Planned(desired, live, plan, time.monotonic() - started)
+    outcome = run_checks(desired, live, accounts=live.bitbucket_accounts)
+    wanted = tuple(
+        change
+        for change in outcome.changes
+        if not targets or any(change.address.matches(t) for t in targets)
+    )
+    plan = extend_plan(plan, changes=wanted, checks=outcome.checks)
+    return Planned(desired, live, plan, time.monotonic() - started, outcome.protected)
 
 
 def _with_oauth(live: LiveState, oauth: dict[str, OAuthVerification]) -> LiveState:

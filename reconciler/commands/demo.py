@@ -88,6 +88,14 @@ def _scenario(*, directory: Path, env: dict[str, str], store: Store, sandbox: Sa
     _apply(planned, directory, env, store)
     say("   And once more: live state matches desired state again.")
     _plan(desired, directory, env, store)
+
+    say("4. The seam between the systems: someone deletes Drone's own hook on acme/web.")
+    print("  Builds would silently stop. The drone-hook check sees it; the fix is Drone's repair,")
+    print("  because only Drone knows the hook's secret.")
+    _delete_drone_hook(env, desired.workspace, "web", desired.drone_server or "")
+    planned = _plan(desired, directory, env, store)
+    _apply(planned, directory, env, store)
+    _plan(desired, directory, env, store)
     say("Done. Next: `reconciler plan` against your own workspace (see README).")
 
 
@@ -109,6 +117,16 @@ def _apply(planned: Planned, directory: Path, env: dict[str, str], store: Store)
     print(report.summary())
     if not report.ok:
         raise ReconcilerError("demo: apply failed against the sandbox")
+
+
+def _delete_drone_hook(env: dict[str, str], workspace: str, slug: str, server: str) -> None:
+    clients = Clients.from_env(env)
+    try:
+        for hook in clients.bitbucket.list_hooks(workspace, slug):
+            if str(hook.get("url", "")).startswith(server.rstrip("/") + "/"):
+                clients.bitbucket.delete_hook(workspace, slug, str(hook["uuid"]))
+    finally:
+        clients.close()
 
 
 def _drift(env: dict[str, str], workspace: str) -> list[str]:

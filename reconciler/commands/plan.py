@@ -42,8 +42,19 @@ def run_plan(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     return EXIT_OK
 
 
-def policy_verdict(planned: Planned, *, allow_deletions: int | None) -> PolicyVerdict:
-    return check_policy(planned.plan, planned.desired.policy, allow_deletions=allow_deletions)
+def policy_verdict(
+    planned: Planned,
+    *,
+    allow_deletions: int | None,
+    allow_protected: tuple[str, ...] = (),
+) -> PolicyVerdict:
+    return check_policy(
+        planned.plan,
+        planned.desired.policy,
+        allow_deletions=allow_deletions,
+        protected=planned.protected,
+        allow_protected=frozenset(a for a in planned.protected if str(a) in allow_protected),
+    )
 
 
 def run_apply(args: argparse.Namespace, env: Mapping[str, str]) -> int:
@@ -57,7 +68,11 @@ def run_apply(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         doc = plan_document(planned.plan)
         if saved is not None:
             _refuse_stale(saved, doc)
-        verdict = policy_verdict(planned, allow_deletions=args.allow_deletions)
+        verdict = policy_verdict(
+            planned,
+            allow_deletions=args.allow_deletions,
+            allow_protected=tuple(args.allow_protected),
+        )
         if not verdict.allowed:
             raise PolicyRefusal("apply refused by policy:\n  " + "\n  ".join(verdict.reasons))
         if planned.plan.empty:

@@ -39,6 +39,8 @@ class Identity:
 
     bitbucket_user: str | None = None
     bitbucket_scopes: tuple[str, ...] = ()
+    # scopes the product needs that X-OAuth-Scopes did not list (empty when the header is absent)
+    bitbucket_missing_scopes: tuple[str, ...] = ()
     drone_login: str | None = None
     drone_admin: bool = False
 
@@ -65,4 +67,6 @@ class LiveState:
     drone_user_ids: Mapping[str, int] = field(default_factory=dict)  # Drone login -> user id
     # effective permissions from the workspace-wide listing: repo id -> account uuid -> permission
     effective_permissions: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # Bitbucket nickname -> account uuid (Drone logins on Bitbucket Cloud are nicknames)
+    bitbucket_accounts: Mapping[str, str] = field(default_factory=dict)
     unavailable: tuple[str, ...] = ()  # what could not be read and why (e.g. users need sysadmin)
