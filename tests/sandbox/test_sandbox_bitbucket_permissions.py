@@ -71,7 +71,7 @@ def test_effective_permissions_highest_of_user_and_groups(client: Client) -> Non
     )
     got = {(v["user"]["nickname"], v["permission"]) for v in r.json()["values"]}
     # alice: ci-admins admin; carol: contractors write; bob: nothing on billing
-    assert got == {("reconciler", "admin"), ("alice", "admin"), ("carol", "write")}
+    assert got == {("drone-bot", "admin"), ("alice", "admin"), ("carol", "write")}
     entry = r.json()["values"][0]
     assert entry["type"] == "repository_permission"
     assert set(entry["repository"]) == {"type", "name", "full_name", "uuid"}

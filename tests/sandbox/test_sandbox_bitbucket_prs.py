@@ -71,7 +71,7 @@ def test_comments_crud_and_author_only_edit(client: Client) -> None:
     assert comment["type"] == "pullrequest_comment"
     assert comment["content"]["raw"] == "plan: 1 to add"
     assert comment["content"]["markup"] == "markdown"
-    assert comment["user"]["nickname"] == "reconciler"
+    assert comment["user"]["nickname"] == "drone-bot"
     assert r.headers["Location"].endswith(f"/comments/{comment['id']}")
     cid = comment["id"]
     put = client.bb("PUT", f"{base}/{cid}", json={"content": {"raw": "plan: nothing"}})
