@@ -8,10 +8,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from reconciler.checks import run_checks
 from reconciler.models.address import Address, Kind
 from reconciler.models.live import LiveState, OAuthVerification, ReadScope
 from reconciler.models.resources import DesiredResource, DesiredState
-from reconciler.checks import run_checks
 from reconciler.plan import Plan, build_plan, extend_plan
 from reconciler.providers.bitbucket.client import BitbucketClient
 from reconciler.providers.bitbucket.read import verify_oauth_consumer
