@@ -96,7 +96,7 @@ def plan_report(doc: Mapping[str, Any], *, refusals: Sequence[str] = (), title: 
         description = counts
     bodies = render_markdown(doc, limit=COMMENT_LIMIT - _MARKER_RESERVE, header=header)
     ok = not refusals and not failed
-    return Report(ok=ok, description=_one_line(description), bodies=tuple(bodies))
+    return Report(ok=ok, description=one_line(description), bodies=tuple(bodies))
 
 
 def failure_report(summary: str, details: Sequence[str], *, title: str = "") -> Report:
@@ -109,7 +109,7 @@ def failure_report(summary: str, details: Sequence[str], *, title: str = "") -> 
         listing = listing[: room - 20].rsplit("\n", 1)[0] + "\n... (truncated)"
     fence = f"\n\n```\n{listing}\n```" if listing else ""
     body = f"{header}\n\n**{summary}**{fence}\n"
-    return Report(ok=False, description=_one_line(summary), bodies=(body,))
+    return Report(ok=False, description=one_line(summary), bodies=(body,))
 
 
 def _counts(doc: Mapping[str, Any]) -> str:
@@ -120,7 +120,7 @@ def _counts(doc: Mapping[str, Any]) -> str:
     return line.removeprefix("Plan: ").rstrip(".")
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= _DESCRIPTION_LIMIT else flat[: _DESCRIPTION_LIMIT - 1] + "…"
 
