@@ -44,6 +44,7 @@ class _Part:
     missing: frozenset[str] = frozenset()
     unavailable: tuple[str, ...] = ()
     effective: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    accounts: Mapping[str, str] = field(default_factory=dict)
     user_ids: Mapping[str, int] = field(default_factory=dict)
     bitbucket_user: bb.BitbucketUser | None = None
     drone_user: dr.DroneUser | None = None
@@ -121,7 +122,8 @@ def _bitbucket_tasks(scope: ReadScope, client: BitbucketClient) -> list[Task]:
 
     def effective() -> _Part:
         repos = {f"{ws}/{slug}" for slug in scope.repositories}
-        return _Part(effective=bb.read_effective_permissions(client, ws, repos=repos))
+        effective, accounts = bb.read_effective_permissions(client, ws, repos=repos)
+        return _Part(effective=effective, accounts=accounts)
 
     tasks += [hooks(slug) for slug in scope.repositories]
     for slug in scope.permission_repos:
@@ -194,6 +196,7 @@ class _Builder:
         self.missing: set[str] = set()
         self.unavailable: set[str] = set()
         self.effective: dict[str, Mapping[str, str]] = {}
+        self.accounts: dict[str, str] = {}
         self.user_ids: dict[str, int] = {}
         self.bitbucket_user: bb.BitbucketUser | None = None
         self.drone_user: dr.DroneUser | None = None
@@ -204,6 +207,7 @@ class _Builder:
         self.missing |= part.missing
         self.unavailable.update(part.unavailable)
         self.effective.update(part.effective)
+        self.accounts.update(part.accounts)
         self.user_ids.update(part.user_ids)
         self.bitbucket_user = part.bitbucket_user or self.bitbucket_user
         self.drone_user = part.drone_user or self.drone_user
@@ -220,6 +224,7 @@ class _Builder:
             api_calls=api_calls,
             drone_user_ids=dict(sorted(self.user_ids.items())),
             effective_permissions=dict(sorted(self.effective.items())),
+            bitbucket_accounts=dict(sorted(self.accounts.items())),
             unavailable=tuple(sorted(self.unavailable)),
         )
 

@@ -130,3 +130,20 @@ def test_no_signer_in_any_output(world: World) -> None:
     for text in texts:
         for signer in signers:
             assert signer not in text
+
+
+def test_wrong_drone_owner_is_chowned_by_the_owner_token(world: World) -> None:
+    converge(world)
+    state = world.control("GET", "state")
+    alice = next(u["id"] for u in state["drone"]["users"] if u["login"] == "alice")
+    for repo in state["drone"]["repos"]:
+        if repo["slug"] == "acme/web":
+            repo["user_id"] = alice
+    world.control("PUT", "state", state)
+    doc = json.loads(world.run("plan", "desired-state", "--format", "json").stdout)
+    owner_changes = [c for c in doc["changes"] if any(f["field"] == "owner" for f in c["fields"])]
+    assert [c["address"] for c in owner_changes] == ["drone_repo:acme/web"]
+    world.clear_log()
+    converge(world)
+    assert world.writes() == [("POST", "/drone/api/repos/acme/web/chown")]
+    assert world.run("plan", "desired-state", "--detailed-exitcode").returncode == 0

@@ -18,11 +18,15 @@ from reconciler.models.live import DroneHook, OAuthVerification
 from reconciler.models.resources import LiveResource
 from reconciler.providers.bitbucket.client import BitbucketClient
 
-HOOK_FIELDS = "values.uuid,values.description,values.url,values.events,values.active,"
-HOOK_FIELDS += "values.secret_set,next"
+# `fields=` per listing: only what the parser reads, and always `next` (or pagination stops).
+HOOK_FIELDS = (
+    "values.uuid,values.description,values.url,values.events,values.active,values.secret_set,next"
+)
 GROUP_FIELDS = "values.permission,values.group.slug,next"
 USER_FIELDS = "values.permission,values.user.uuid,next"
-EFFECTIVE_FIELDS = "values.permission,values.user.uuid,values.repository.full_name,next"
+EFFECTIVE_FIELDS = (
+    "values.permission,values.user.uuid,values.user.nickname,values.repository.full_name,next"
+)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -149,6 +153,17 @@ def parse_effective_permissions(
     return result
 
 
+def parse_accounts(values: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """Bitbucket nickname -> account uuid, from the users in the effective listing. On Bitbucket
+    Cloud a Drone login is the user's Bitbucket nickname: this ties the two systems' users."""
+    found: dict[str, str] = {}
+    for entry in values:
+        user = entry.get("user") or {}
+        if user.get("nickname") and user.get("uuid"):
+            found[str(user["nickname"])] = str(user["uuid"])
+    return dict(sorted(found.items()))
+
+
 def _scopes(header: str | None) -> tuple[str, ...]:
     return tuple(sorted({s for s in (header or "").replace(",", " ").split() if s}))
 
@@ -210,9 +225,10 @@ def read_user_permissions(
 
 def read_effective_permissions(
     client: BitbucketClient, workspace: str, *, repos: Collection[str]
-) -> dict[str, dict[str, str]]:
-    values = client.list_workspace_repo_permissions(workspace, fields=EFFECTIVE_FIELDS)
-    return parse_effective_permissions(values, repos=repos)
+) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
+    """Effective permissions by repo and account, and the accounts' nicknames, in one listing."""
+    values = list(client.list_workspace_repo_permissions(workspace, fields=EFFECTIVE_FIELDS))
+    return parse_effective_permissions(values, repos=repos), parse_accounts(values)
 
 
 def verify_oauth_consumer(

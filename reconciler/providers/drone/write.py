@@ -48,6 +48,9 @@ def _repo(client: DroneClient, change: Change, values: Mapping[str, str]) -> Non
         return
     settings = changed_fields(change)
     active = settings.pop("active", None)
+    if settings.pop("owner", None) is not None:
+        # chown makes the caller the owner; the checks plan it only when the caller is the owner
+        client.chown_repo(namespace, name)
     if change.action is Action.CREATE or active is True:
         client.activate_repo(namespace, name)
     elif change.action is Action.DELETE or active is False:
