@@ -112,6 +112,12 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="sandbox + plan + apply + drift + heal, narrated")
     demo.set_defaults(handler=cmd_demo)
 
+    from reconciler.commands.importing import add_arguments as import_arguments
+
+    importing = commands.add_parser("import", help="write desired state from live state")
+    import_arguments(importing)
+    importing.set_defaults(handler=cmd_import)
+
     sandbox = commands.add_parser("sandbox", help="serve a local Bitbucket + Drone API sandbox")
     sandbox.add_argument("--listen", default="127.0.0.1:8765", metavar="HOST:PORT")
     sandbox.add_argument("--seed", default=None, metavar="FILE")
@@ -171,6 +177,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from reconciler.commands.demo import run_demo
 
     return run_demo()
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from reconciler.commands.importing import run_import
+
+    return run_import(args, environ())
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
