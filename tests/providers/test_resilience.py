@@ -17,7 +17,7 @@ from reconciler.providers.http import CallCounter
 from reconciler.providers.live import read_live
 from tests.providers.conftest import FAST, WS, Box, full_scope, standard_seed
 
-PATIENT = replace(FAST, max_attempts=10)  # 0.3 ** 10: a read failing for good is not a flake
+PATIENT = replace(FAST, max_attempts=20)  # even at 50 % faults a lost read is ~1e-6: no flake
 
 
 def read(box: Box, counter: CallCounter | None = None) -> LiveState:
@@ -145,3 +145,25 @@ def test_a_create_that_already_happened_is_confirmed_not_duplicated(box: Box) ->
     assert found[0]["data"] == "declared-value" and found[0]["pull_request"] is False
     calls = [(e["method"], e["status"]) for e in box.requests_log()]
     assert calls == [("POST", 500), ("GET", 200), ("PATCH", 200)]
+
+
+def test_a_webhook_post_whose_answer_was_lost_is_confirmed_by_a_re_read(box: Box) -> None:
+    """The POST outlives the client's read timeout but the server creates the hook anyway: the
+    writer must not POST again (Bitbucket would make a second hook with the same description).
+
+    Latency per request is drawn from [0, 1000] ms with seed 1227: ~614 ms for the POST (past the
+    500 ms read timeout), ~317 ms for the confirming GET (handled after the POST landed), ~269 ms
+    for the converging PUT."""
+    bitbucket, _ = box.clients(policy=replace(FAST, read_timeout=0.5))
+    box.faults(seed=1227, latency_ms=[0, 1000])
+    hook = address.webhook(WS, "repo01", "deploy")
+    after = {"url": "https://hooks.acme.example/deploy", "events": ("repo:push",), "active": True}
+    fields = (FieldChange("secret", None, None, sensitive=True),)
+    create = Change(hook, Action.CREATE, fields=fields, after=after, sensitive=("secret",))
+    bb_write.execute(bitbucket, create, {"secret": "declared-secret"})
+    box.faults(seed=1)
+    calls = [(e["method"], e["status"]) for e in box.requests_log()]
+    assert calls == [("POST", 201), ("GET", 200), ("PUT", 200)]
+    hooks = box.state()["bitbucket"]["workspaces"][WS]["repositories"]["repo01"]["hooks"]
+    (found,) = [h for h in hooks if h["description"] == "deploy"]
+    assert found["secret"] == "declared-secret"
