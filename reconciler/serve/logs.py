@@ -9,6 +9,7 @@ values) and of URL user-info and query strings, which is where Drone's `?secret=
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sys
 import threading
@@ -70,6 +71,29 @@ class EventLog:
             text = text.replace(value, REDACTED)
         text = _URL_USERINFO.sub(r"\g<scheme>", text)
         return _URL_QUERY.sub(rf"\g<url>?{REDACTED}", text)
+
+
+class _Forward(logging.Handler):
+    """Routes a library's stdlib log records (waitress) into the structured log, so stderr
+    stays one format (JSON lines off a TTY) and is scrubbed like everything else."""
+
+    def __init__(self, log: EventLog) -> None:
+        super().__init__(level=logging.INFO)
+        self._log = log
+
+    def emit(self, record: logging.LogRecord) -> None:
+        level = "error" if record.levelno >= logging.ERROR else "warning"
+        if record.levelno < logging.WARNING:
+            level = "info"
+        self._log._write(level, record.name, {"message": record.getMessage()})
+
+
+def capture_library_logs(log: EventLog, *names: str) -> None:
+    for name in names:
+        logger = logging.getLogger(name)
+        logger.handlers = [_Forward(log)]
+        logger.propagate = False
+        logger.setLevel(logging.INFO)
 
 
 def _readable(value: Any) -> str:

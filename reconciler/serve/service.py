@@ -27,7 +27,7 @@ from reconciler.gitops import ConfigRepo, bitbucket_slug, redact_url
 from reconciler.pipeline import Clients
 from reconciler.serve.app import ServeApp
 from reconciler.serve.jobs import JobRunner, Settings
-from reconciler.serve.logs import EventLog, secret_values
+from reconciler.serve.logs import EventLog, capture_library_logs, secret_values
 from reconciler.serve.metrics import Metrics
 from reconciler.serve.scheduler import Health, Scheduler
 from reconciler.serve.webhooks import WebhookReceiver
@@ -145,6 +145,7 @@ class Service:
             log=log,
         )
         app = ServeApp(receiver=receiver, health=health, metrics=metrics)
+        capture_library_logs(log, "waitress")
         server = waitress.create_server(
             app, host=config.host, port=config.port, threads=HTTP_THREADS, ident="reconciler"
         )
