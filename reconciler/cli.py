@@ -11,15 +11,8 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from reconciler import __version__
+from reconciler import __version__, exitcodes
 from reconciler.errors import ConfigError, ReconcilerError
-
-# The one table of exit codes (DESIGN section 5).
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_CHANGES = 2
-EXIT_REFUSED = 3
-EXIT_INTERRUPTED = 130
 
 DEFAULT_DIR = "desired-state"
 
@@ -36,13 +29,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         print(exc.summary, file=sys.stderr)
-        return EXIT_ERROR
+        return exitcodes.ERROR
     except ReconcilerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return exitcodes.INTERRUPTED
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -133,14 +126,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
     counts = Counter(address.kind.value for address in state.resources)
     summary = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
     print(f"{directory}: valid ({len(state.repositories)} repositories; {summary})")
-    return EXIT_OK
+    return exitcodes.OK
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
     from reconciler.models.desired import editor_schema
 
     print(json.dumps(editor_schema(), indent=2, sort_keys=True))
-    return EXIT_OK
+    return exitcodes.OK
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -190,7 +183,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
     host, port = _listen(args.listen)
     serve_forever(host, port, args.seed)
-    return EXIT_OK
+    return exitcodes.OK
 
 
 def _listen(text: str) -> tuple[str, int]:

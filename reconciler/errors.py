@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from reconciler import exitcodes
+
 
 class ReconcilerError(Exception):
     """An expected failure with a one-line, secret-free message for the user."""
 
-    exit_code = 1
+    exit_code = exitcodes.ERROR
 
 
 class ConfigError(ReconcilerError):
@@ -57,7 +59,7 @@ class LockError(ReconcilerError):
 class PolicyRefusal(ReconcilerError):
     """A safety gate refused the plan."""
 
-    exit_code = 3
+    exit_code = exitcodes.REFUSED
 
 
 class ApplyFailed(ReconcilerError):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from reconciler.checks import run_checks
 from reconciler.models.address import Address, Kind
@@ -139,7 +138,3 @@ def _with_oauth(live: LiveState, oauth: dict[str, OAuthVerification]) -> LiveSta
     calls = dict(live.api_calls)
     calls["bitbucket"] = calls.get("bitbucket", 0) + len(oauth)
     return replace(live, oauth=oauth, api_calls=calls)
-
-
-def default_directory() -> Path:
-    return Path("desired-state")

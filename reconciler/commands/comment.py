@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reconciler import exitcodes
 from reconciler.commands.common import load, open_store, plan_now
 from reconciler.errors import ConfigError, PolicyRefusal, ReconcilerError
 from reconciler.models.resources import PolicySettings
@@ -305,7 +306,7 @@ def run_comment(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     )
     if failure is not None:
         raise failure
-    return 0
+    return exitcodes.OK
 
 
 def _report(

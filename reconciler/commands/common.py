@@ -13,7 +13,7 @@ from reconciler.gitops import revision_of
 from reconciler.loader import load_desired
 from reconciler.models.resources import DesiredState
 from reconciler.pipeline import Clients, Planned, make_plan
-from reconciler.render.json import dumps, plan_document
+from reconciler.render.json import dumps
 from reconciler.render.markdown import render_markdown
 from reconciler.render.text import render_text
 from reconciler.secrets import SecretResolver
@@ -85,7 +85,3 @@ def render(doc: Mapping[str, Any], fmt: str) -> str:
     if fmt == "markdown":
         return "\n\n".join(render_markdown(doc))
     return render_text(doc, color=use_color(sys.stdout))
-
-
-def document(planned: Planned) -> dict[str, Any]:
-    return plan_document(planned.plan)

@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 import reconciler
+from reconciler import exitcodes
 from reconciler.commands.common import load, open_store, plan_now, render
 from reconciler.commands.plan import execute
 from reconciler.errors import ReconcilerError
@@ -62,7 +63,7 @@ def run_demo() -> int:
                 _scenario(directory=directory, env=env, store=store, sandbox=sandbox)
     finally:
         sandbox.stop()
-    return 0
+    return exitcodes.OK
 
 
 def _scenario(*, directory: Path, env: dict[str, str], store: Store, sandbox: Sandbox) -> None:

@@ -10,6 +10,7 @@ import argparse
 from collections.abc import Mapping
 from pathlib import Path
 
+from reconciler import exitcodes
 from reconciler.commands.common import load, open_store, plan_now
 from reconciler.pipeline import Clients
 from reconciler.plan import CheckStatus
@@ -50,7 +51,7 @@ def run_doctor(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         print(f"warn unavailable  {note}")
     total = len(planned.plan.checks)
     print(f"{total - failed} of {total} checks without failure.")
-    return 1 if failed else 0
+    return exitcodes.ERROR if failed else exitcodes.OK
 
 
 def _scopes(user: BitbucketUser) -> str:

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from reconciler import exitcodes
 from reconciler.errors import ReconcilerError
 
 if TYPE_CHECKING:
@@ -113,4 +114,4 @@ def run_import(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         f"Imported {len(slugs)} repositories of {workspace} into {out} "
         f"({len(result.secrets)} secret variables to set: see {out / CHECKLIST})"
     )
-    return 0
+    return exitcodes.OK

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from reconciler import exitcodes
 from reconciler.apply import ApplyReport, ChangeResult, Outcome, apply_changes
 from reconciler.commands.common import load, open_store, plan_now, render
 from reconciler.errors import ApplyFailed, PolicyRefusal, ReconcilerError, StalePlanError
@@ -17,8 +18,6 @@ from reconciler.render.json import loads, plan_document
 from reconciler.secrets import SecretResolver
 from reconciler.store import Store
 from reconciler.terminal import confirm
-
-EXIT_OK, EXIT_CHANGES = 0, 2
 
 
 def run_plan(args: argparse.Namespace, env: Mapping[str, str]) -> int:
@@ -38,8 +37,8 @@ def run_plan(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         for reason in verdict.reasons:
             print(f"  {reason}", file=sys.stderr)
     if args.detailed_exitcode and not planned.plan.empty:
-        return EXIT_CHANGES
-    return EXIT_OK
+        return exitcodes.CHANGES
+    return exitcodes.OK
 
 
 def policy_verdict(
@@ -77,7 +76,7 @@ def run_apply(args: argparse.Namespace, env: Mapping[str, str]) -> int:
             raise PolicyRefusal("apply refused by policy:\n  " + "\n  ".join(verdict.reasons))
         if planned.plan.empty:
             print(render(doc, "text"))
-            return EXIT_OK
+            return exitcodes.OK
         if saved is None:
             print(render(doc, "text"))
         if not args.auto_approve and not _approved(planned.plan):
@@ -88,7 +87,7 @@ def run_apply(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     print(report.summary())
     if not report.ok:
         raise ApplyFailed(_failure_text(report))
-    return EXIT_OK
+    return exitcodes.OK
 
 
 def execute(

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from . import bbshapes as shapes
 from .bbauth import Principal, login
-from .bbrepo import query, resolve_repo, resolve_workspace
+from .bbrepo import RepoFound, query, resolve_repo, resolve_workspace
 from .seed import PERMISSIONS
 from .web import BadJson, Ctx, bb_error, bb_json, bb_page, empty, read_json
 
@@ -52,11 +52,16 @@ def _permission_body(ctx: Ctx) -> str | Response:
     return str(perm)
 
 
-def groups(ctx: Ctx, args: dict[str, str]) -> Response:
+def _admin_repo(ctx: Ctx, args: dict[str, str]) -> RepoFound | Response:
+    """The caller (permissions-config accepts only API tokens) and the repository it administers."""
     principal = _caller(ctx)
     if isinstance(principal, Response):
         return principal
-    found = resolve_repo(ctx, args, principal, need="admin")
+    return resolve_repo(ctx, args, principal, need="admin")
+
+
+def groups(ctx: Ctx, args: dict[str, str]) -> Response:
+    found = _admin_repo(ctx, args)
     if isinstance(found, Response):
         return found
     ws_slug, ws, slug, repo = found
@@ -70,10 +75,7 @@ def groups(ctx: Ctx, args: dict[str, str]) -> Response:
 
 
 def group(ctx: Ctx, args: dict[str, str]) -> Response:
-    principal = _caller(ctx)
-    if isinstance(principal, Response):
-        return principal
-    found = resolve_repo(ctx, args, principal, need="admin")
+    found = _admin_repo(ctx, args)
     if isinstance(found, Response):
         return found
     ws_slug, ws, slug, repo = found
@@ -108,10 +110,7 @@ def group(ctx: Ctx, args: dict[str, str]) -> Response:
 
 
 def users(ctx: Ctx, args: dict[str, str]) -> Response:
-    principal = _caller(ctx)
-    if isinstance(principal, Response):
-        return principal
-    found = resolve_repo(ctx, args, principal, need="admin")
+    found = _admin_repo(ctx, args)
     if isinstance(found, Response):
         return found
     ws_slug, _ws, slug, repo = found
@@ -125,10 +124,7 @@ def users(ctx: Ctx, args: dict[str, str]) -> Response:
 
 
 def user(ctx: Ctx, args: dict[str, str]) -> Response:
-    principal = _caller(ctx)
-    if isinstance(principal, Response):
-        return principal
-    found = resolve_repo(ctx, args, principal, need="admin")
+    found = _admin_repo(ctx, args)
     if isinstance(found, Response):
         return found
     ws_slug, ws, slug, repo = found

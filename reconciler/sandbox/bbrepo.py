@@ -26,9 +26,13 @@ def resolve_workspace(
     return found
 
 
+# (workspace slug, workspace, repository slug, repository)
+RepoFound = tuple[str, dict[str, Any], str, dict[str, Any]]
+
+
 def resolve_repo(
     ctx: Ctx, args: dict[str, str], principal: Principal, *, need: str = "read"
-) -> tuple[str, dict[str, Any], str, dict[str, Any]] | Response:
+) -> RepoFound | Response:
     """Workspace and repository for a path; 404 when missing or invisible, 403 when the caller
     can see the repository but lacks ``need``."""
     full = f"{args['workspace']}/{args['repo_slug']}"
