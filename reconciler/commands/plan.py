@@ -98,11 +98,15 @@ def execute(
     directory: Path,
     doc_hash: str,
     verbose: bool = True,
+    clients: Clients | None = None,
 ) -> ApplyReport:
-    """Run a plan's changes against both APIs and record the run in the store's audit log."""
+    """Run a plan's changes against both APIs and record the run in the store's audit log.
+    A long-lived caller (serve) passes its own `clients`, so writes count in its metrics;
+    otherwise clients are made from `env` for this run and closed after it."""
     from reconciler.apply import executor
 
-    clients = Clients.from_env(env)
+    owned = clients is None
+    clients = clients or Clients.from_env(env)
     run_id = store.start_run(revision=planned.desired.revision, plan_hash=doc_hash)
     try:
         report = apply_changes(
@@ -116,7 +120,8 @@ def execute(
             on_result=_print_result if verbose else None,
         )
     finally:
-        clients.close()
+        if owned:
+            clients.close()
     store.finish_run(run_id, status="ok" if report.ok else "failed")
     return report
 

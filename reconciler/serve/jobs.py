@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
-from reconciler.apply import ApplyReport, Outcome, apply_changes, executor
+from reconciler.apply import ApplyReport, Outcome
 from reconciler.commands.comment import (
     APPLY_STATUS_KEY,
     RepoRef,
@@ -25,6 +25,7 @@ from reconciler.commands.comment import (
     set_status,
     upsert_comments,
 )
+from reconciler.commands.plan import execute
 from reconciler.errors import ConfigError, LockError, ReconcilerError
 from reconciler.gitops import Checkout, ConfigRepo
 from reconciler.loader import load_desired
@@ -191,21 +192,17 @@ class JobRunner:
         return Converged(checkout.commit, result, report.summary(), changes, report=report)
 
     def _execute(self, planned: Planned, checkout: Checkout) -> ApplyReport:
-        """`commands.plan.execute`, with serve's long-lived clients so that the writes are
-        counted in /metrics like the reads."""
-        doc_hash = plan_hash(plan_document(planned.plan))
-        run_id = self.store.start_run(revision=planned.desired.revision, plan_hash=doc_hash)
-        report = apply_changes(
-            planned.plan,
-            desired=planned.desired.resources,
-            execute=executor(self.clients.bitbucket, self.clients.drone),
-            resolver=SecretResolver(self.env, base_dir=checkout.directory),
-            fingerprint=self.store.fingerprint,
+        """With serve's long-lived clients, so that the writes are counted in /metrics like
+        the reads."""
+        return execute(
+            planned,
             store=self.store,
-            run_id=run_id,
+            env=self.env,
+            directory=checkout.directory,
+            doc_hash=plan_hash(plan_document(planned.plan)),
+            verbose=False,
+            clients=self.clients,
         )
-        self.store.finish_run(run_id, status="ok" if report.ok else "failed")
-        return report
 
     def _lock_busy(self, job: Job, exc: LockError) -> None:
         """Someone else is applying. A tick just waits for the next interval; an apply must not
